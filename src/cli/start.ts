@@ -1,0 +1,44 @@
+// `robotrunner start`: pidfile, embedded Redis when none is configured, then the supervisor loop.
+import type { Loaded } from '../config/load'
+import { secretValues } from '../config/redact'
+import { fileLogger } from '../log'
+import { Supervisor } from '../../cluster/supervisor'
+import { writePidfile } from '../../cluster/pidfile'
+import { startEmbeddedRedis, type EmbeddedRedis } from '../../cluster/embedded-redis'
+
+export async function startCommand ({ config: fileConfig, configPath }: Loaded): Promise<number> {
+  process.title = 'robotrunner: supervisor'
+  const appLog = fileLogger(fileConfig.log_file, fileConfig.log_level, secretValues(fileConfig), { role: 'supervisor', pid: process.pid }, { warningsToStderr: true })
+  const logger = appLog.logger
+
+  let removePidfile = (): void => {}
+  let redis: EmbeddedRedis | undefined
+  try {
+    if (fileConfig.pidfile !== undefined) removePidfile = writePidfile(fileConfig.pidfile)
+    let config = fileConfig
+    if (config.redis_url === undefined) {
+      redis = await startEmbeddedRedis(config.data_dir, logger)
+      config = Object.freeze({ ...config, redis_url: redis.url })
+    }
+    logger.info({ config_path: configPath, http_workers: config.http_workers, queue_workers: config.queue_workers }, 'supervisor starting')
+    const supervisor = new Supervisor({
+      config,
+      log: logger,
+      reopenLogs: appLog.reopen,
+      onReady: (addresses) => {
+        const scheme = config.ssl_enabled ? 'https' : 'http'
+        process.stdout.write(`robotrunner: ready on ${addresses.map((a) => `${scheme}://${a}`).join(', ')} (${config.http_workers} http, ${config.queue_workers} queue workers)\n`)
+      }
+    })
+    return await supervisor.run()
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err)
+    logger.error({ err }, 'supervisor failed')
+    process.stderr.write(`robotrunner: ${message}\n`)
+    return 1
+  } finally {
+    await redis?.stop()
+    removePidfile()
+    appLog.flush()
+  }
+}

@@ -1,0 +1,82 @@
+// The Fastify application factory: TLS, security headers, shared rate limit, auth,
+// error envelope and routes. It knows nothing about processes; src/http/worker.ts runs it.
+import Fastify, { LogController, type FastifyInstance } from 'fastify'
+import helmet from '@fastify/helmet'
+import rateLimit from '@fastify/rate-limit'
+import type Redis from 'ioredis'
+import type { Logger } from 'pino'
+import type { TLSSocket, TlsOptions } from 'node:tls'
+import type { Config } from '../config/settings'
+import type { Keys } from '../state/keys'
+import { makeAuthHook, clientKey } from './auth'
+import { installErrorHandling } from './error-handler'
+import { healthRoutes } from './routes/health'
+import { statusRoutes, type StatusDeps } from './routes/status'
+import type { MachineView } from '../ipc'
+import { rrError } from '../errors'
+
+export interface AppDeps {
+  config: Config
+  keys: Keys
+  redis: Redis
+  logger: Logger
+  accessLog: Logger
+  tls?: TlsOptions
+  view: () => MachineView
+  certificate?: StatusDeps['certificate']
+  counts: StatusDeps['counts']
+  /** extra route groups under /api (the execution engine adds its own) */
+  apiRoutes?: Array<(api: FastifyInstance) => void>
+}
+
+export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
+  const { config } = deps
+  const app = Fastify({
+    ...(deps.tls !== undefined ? { https: deps.tls } : {}),
+    loggerInstance: deps.logger,
+    // Requests go to the access log (onResponse below), not to the app log.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: config.body_limit_bytes,
+    keepAliveTimeout: config.keepalive_s * 1000,
+    // A closing worker answers normally (with Connection: close), never 503.
+    return503OnClosing: false,
+    forceCloseConnections: 'idle',
+    trustProxy: false,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: true } }
+  }) as unknown as FastifyInstance
+
+  installErrorHandling(app)
+  await app.register(helmet, { global: true })
+  await app.register(rateLimit, {
+    global: true,
+    max: config.rate_limit.max,
+    timeWindow: config.rate_limit.time_window_ms,
+    redis: deps.redis,
+    nameSpace: deps.keys.rateLimitNamespace,
+    keyGenerator: clientKey,
+    // Redis down must not turn every request into a 500; /ready reports it.
+    skipOnError: true,
+    errorResponseBuilder: (_req, ctx) => rrError('RR_RATE_LIMITED', `Rate limit exceeded: ${ctx.max} requests per ${ctx.after}`)
+  })
+
+  app.addHook('onResponse', async (req, reply) => {
+    const socket = req.raw.socket as TLSSocket
+    deps.accessLog.info({
+      method: req.method,
+      url: req.url,
+      status: reply.statusCode,
+      ms: Math.round(reply.elapsedTime * 100) / 100,
+      remote: req.ip,
+      client_cert: socket.authorized === true ? socket.getPeerCertificate().subject?.CN : undefined
+    })
+  })
+
+  healthRoutes(app, deps)
+  const authenticate = makeAuthHook(config.token, config.ssl_enabled)
+  await app.register(async (api) => {
+    api.addHook('onRequest', authenticate)
+    statusRoutes(api, { machineId: config.machine_id, capacity: config.max_concurrent_executions, view: deps.view, certificate: deps.certificate, counts: deps.counts })
+    for (const routes of deps.apiRoutes ?? []) routes(api)
+  }, { prefix: '/api' })
+  return app
+}
