@@ -8,6 +8,7 @@ import type { Config } from '../src/config/settings'
 import { EX_CONFIG } from '../src/config/load'
 import { isMessage, type FromWorker, type MachineView, type Role, type ToWorker } from '../src/ipc'
 import { Slot } from './slot'
+import { RobotRegistry } from './robots'
 
 const HANDLED_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGHUP', 'SIGUSR1'] as const
 type HandledSignal = typeof HANDLED_SIGNALS[number]
@@ -39,10 +40,12 @@ export class Supervisor {
   private lastPingAt = 0
   private wakeUp: () => void = () => {}
   private viewQueued = false
+  private readonly robots: RobotRegistry
 
   constructor (private readonly opts: SupervisorOptions) {
     this.config = opts.config
     this.log = opts.log
+    this.robots = new RobotRegistry(opts.log)
   }
 
   async run (): Promise<number> {
@@ -176,6 +179,10 @@ export class Supervisor {
           this.opts.onReady([...new Set(this.addresses.values())])
         }
         break
+      case 'robot':
+        if (msg.event === 'started') this.robots.started(worker.process.pid!, msg.execution_id, msg.pgid)
+        else this.robots.ended(worker.process.pid!, msg.execution_id)
+        break
       case 'fatal':
         this.log.error({ worker: slot.name, code: msg.code, problems: msg.problems }, 'worker failed to start')
         if (msg.code === EX_CONFIG && !this.everReady) {
@@ -191,6 +198,7 @@ export class Supervisor {
   private onWorkerExit (worker: Worker, code: number | null, signal: string | null): void {
     const slot = this.byWorker.get(worker.id)
     this.byWorker.delete(worker.id)
+    if (worker.process.pid !== undefined) this.robots.killOrphans(worker.process.pid)
     if (slot === undefined || slot.worker !== worker) return
     this.addresses.delete(slot)
     const how = signal !== null ? `signal ${signal}` : `code ${String(code)}`

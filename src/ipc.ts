@@ -33,6 +33,8 @@ export type FromWorker =
   | { t: 'ready', address?: string }
   | { t: 'pong', n: number }
   | { t: 'fatal', code: number, problems: string[] }
+  /** a queue worker spawned / reaped a robot (its process group id = its pid) */
+  | { t: 'robot', event: 'started' | 'ended', execution_id: string, pgid: number }
 
 export const isMessage = (m: unknown): m is { t: string } =>
   typeof m === 'object' && m !== null && typeof (m as { t?: unknown }).t === 'string'

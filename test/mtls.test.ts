@@ -76,6 +76,19 @@ t.test('client_auth optional', async (t) => {
     t.match(missing.headers['content-type'], /application\/json; charset=utf-8/)
   })
 
+  t.test('GET /api/workers: the supervisor view with RSS', async (t) => {
+    const res = await runner.request({ path: '/api/workers' })
+    t.equal(res.status, 200)
+    const { workers } = res.json()
+    t.same(workers.map((w: { role: string, slot: number }) => `${w.role}${w.slot}`).sort(), ['http1', 'http2', 'queue1'])
+    for (const w of workers) {
+      t.equal(w.state, 'ready')
+      t.ok(w.rss_bytes > 10e6, 'rss from /proc')
+      t.match(w.last_heartbeat, /^\d{4}-/)
+    }
+    t.equal((await runner.raw({ path: '/api/workers' })).status, 401, 'authenticated')
+  })
+
   t.test('body over body_limit_bytes: 413', async (t) => {
     const res = await runner.request({ path: '/api/status', method: 'POST', body: { pad: 'x'.repeat(1100 * 1024) } })
     t.equal(res.status, 413)

@@ -1,37 +1,34 @@
 #!/usr/bin/env node
-// The robotrunner command. `robotrunner start [--config PATH] [--key value ...]`
-// runs the supervisor in the foreground (systemd manages it; there is no daemon mode).
-import { loadConfig, ConfigError, EX_CONFIG } from '../config/load'
+// The robotrunner command: one file per subcommand, registered in COMMANDS.
 import { startCommand } from './start'
 
-const USAGE = `usage: robotrunner start [--config PATH] [--<key> <value> ...]
-  start   run the supervisor in the foreground
-Configuration: config.json (--config, RR_CONFIG or ./config/config.json), then RR_<KEY> env, then --<key> flags.`
+interface Command {
+  summary: string
+  run: (args: string[]) => Promise<number>
+}
+
+const COMMANDS: Record<string, Command> = {
+  start: { summary: 'run the supervisor in the foreground (systemd manages it; no daemon mode)', run: startCommand }
+}
+
+function usage (): string {
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(8)} ${c.summary}`)
+  return `usage: robotrunner <command> [--config PATH] [--<key> <value> ...]\n${lines.join('\n')}\n` +
+    'Configuration: config.json (--config, RR_CONFIG or ./config/config.json), then RR_<KEY> env, then --<key> flags.\n'
+}
 
 async function main (argv: string[]): Promise<number> {
-  const [command, ...rest] = argv
-  switch (command) {
-    case 'start': {
-      let loaded
-      try {
-        loaded = loadConfig({ argv: rest, env: process.env })
-      } catch (err) {
-        if (!(err instanceof ConfigError)) throw err
-        for (const problem of err.problems) process.stderr.write(`robotrunner: config error: ${problem}\n`)
-        return EX_CONFIG
-      }
-      return await startCommand(loaded)
-    }
-    case undefined:
-    case '-h':
-    case '--help':
-    case 'help':
-      process.stdout.write(USAGE + '\n')
-      return command === undefined ? 64 : 0
-    default:
-      process.stderr.write(`robotrunner: unknown command "${command}"\n${USAGE}\n`)
-      return 64
+  const [name, ...rest] = argv
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    process.stdout.write(usage())
+    return name === undefined ? 64 : 0
   }
+  const command = COMMANDS[name]
+  if (command === undefined) {
+    process.stderr.write(`robotrunner: unknown command "${name}"\n${usage()}`)
+    return 64
+  }
+  return await command.run(rest)
 }
 
 main(process.argv.slice(2)).then((code) => { process.exitCode = code }, (err: unknown) => {

@@ -1,12 +1,29 @@
 // `robotrunner start`: pidfile, embedded Redis when none is configured, then the supervisor loop.
-import type { Loaded } from '../config/load'
+import { loadConfig, ConfigError, EX_CONFIG, type Loaded } from '../config/load'
 import { secretValues } from '../config/redact'
 import { fileLogger } from '../log'
 import { Supervisor } from '../../cluster/supervisor'
 import { writePidfile } from '../../cluster/pidfile'
 import { startEmbeddedRedis, type EmbeddedRedis } from '../../cluster/embedded-redis'
 
-export async function startCommand ({ config: fileConfig, configPath }: Loaded): Promise<number> {
+/** Loads the configuration, printing one line per problem; undefined = exit 78. */
+export function loadOrReport (args: string[]): Loaded | undefined {
+  try {
+    return loadConfig({ argv: args, env: process.env })
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err
+    for (const problem of err.problems) process.stderr.write(`robotrunner: config error: ${problem}\n`)
+    return undefined
+  }
+}
+
+export async function startCommand (args: string[]): Promise<number> {
+  const loaded = loadOrReport(args)
+  if (loaded === undefined) return EX_CONFIG
+  return await runSupervisor(loaded)
+}
+
+async function runSupervisor ({ config: fileConfig, configPath }: Loaded): Promise<number> {
   process.title = 'robotrunner: supervisor'
   const appLog = fileLogger(fileConfig.log_file, fileConfig.log_level, secretValues(fileConfig), { role: 'supervisor', pid: process.pid }, { warningsToStderr: true })
   const logger = appLog.logger

@@ -12,6 +12,7 @@ import { makeAuthHook, clientKey } from './auth'
 import { installErrorHandling } from './error-handler'
 import { healthRoutes } from './routes/health'
 import { statusRoutes, type StatusDeps } from './routes/status'
+import { workersRoutes } from './routes/workers'
 import type { MachineView } from '../ipc'
 import { rrError } from '../errors'
 
@@ -76,6 +77,7 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
   await app.register(async (api) => {
     api.addHook('onRequest', authenticate)
     statusRoutes(api, { machineId: config.machine_id, capacity: config.max_concurrent_executions, view: deps.view, certificate: deps.certificate, counts: deps.counts })
+    workersRoutes(api, deps)
     for (const routes of deps.apiRoutes ?? []) routes(api)
   }, { prefix: '/api' })
   return app
