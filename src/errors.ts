@@ -12,6 +12,13 @@ export const ERRORS = {
   RR_AUTH_INVALID: { status: 403, message: 'The bearer token is not valid' },
   RR_NOT_FOUND: { status: 404, message: 'No such route' },
   RR_BODY_TOO_LARGE: { status: 413, message: 'Request body exceeds body_limit_bytes' },
+  RR_ROBOT_NOT_FOUND: { status: 404, message: 'No such robot in robots_dir' },
+  RR_EXECUTION_NOT_FOUND: { status: 404, message: 'No such execution' },
+  RR_ARTIFACT_NOT_FOUND: { status: 404, message: 'No such artifact' },
+  RR_EXECUTION_CONFLICT: { status: 409, message: 'execution_id is already used with a different body' },
+  RR_EXECUTION_FINISHED: { status: 409, message: 'The execution has already finished' },
+  RR_ROBOT_INVALID: { status: 422, message: 'The robot manifest is invalid' },
+  RR_PATH_INVALID: { status: 400, message: 'The artifact path escapes the artifacts folder or is malformed' },
   RR_RATE_LIMITED: { status: 429, message: 'Rate limit exceeded' },
   RR_REDIS_UNAVAILABLE: { status: 503, message: 'Redis is not reachable' },
   RR_INTERNAL: { status: 500, message: 'Internal error' }

@@ -13,6 +13,11 @@ import { installErrorHandling } from './error-handler'
 import { healthRoutes } from './routes/health'
 import { statusRoutes, type StatusDeps } from './routes/status'
 import { workersRoutes } from './routes/workers'
+import { robotsRoutes } from './routes/robots'
+import { executionsRoutes } from './routes/executions'
+import { logsRoutes } from './routes/logs'
+import { artifactsRoutes } from './routes/artifacts'
+import { ExecutionStore } from '../state/executions'
 import type { MachineView } from '../ipc'
 import { rrError } from '../errors'
 
@@ -25,9 +30,6 @@ export interface AppDeps {
   tls?: TlsOptions
   view: () => MachineView
   certificate?: StatusDeps['certificate']
-  counts: StatusDeps['counts']
-  /** extra route groups under /api (the execution engine adds its own) */
-  apiRoutes?: Array<(api: FastifyInstance) => void>
 }
 
 export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
@@ -43,7 +45,8 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
     return503OnClosing: false,
     forceCloseConnections: 'idle',
     trustProxy: false,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: true } }
+    // No coercion: a "5" where an integer belongs is a 400, not silently accepted.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: true } }
   }) as unknown as FastifyInstance
 
   installErrorHandling(app)
@@ -72,13 +75,21 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
     })
   })
 
+  const store = new ExecutionStore(deps.redis, {
+    keys: deps.keys,
+    cap: config.max_concurrent_executions,
+    notify: config.notify_url !== undefined && config.notify_on_status_change
+  })
   healthRoutes(app, deps)
   const authenticate = makeAuthHook(config.token, config.ssl_enabled)
   await app.register(async (api) => {
     api.addHook('onRequest', authenticate)
-    statusRoutes(api, { machineId: config.machine_id, capacity: config.max_concurrent_executions, view: deps.view, certificate: deps.certificate, counts: deps.counts })
+    statusRoutes(api, { machineId: config.machine_id, capacity: config.max_concurrent_executions, view: deps.view, certificate: deps.certificate, counts: () => store.counts() })
     workersRoutes(api, deps)
-    for (const routes of deps.apiRoutes ?? []) routes(api)
+    robotsRoutes(api, { robotsDir: config.robots_dir })
+    executionsRoutes(api, { config, store })
+    logsRoutes(api, { config, keys: deps.keys, redis: deps.redis, store })
+    artifactsRoutes(api, { config, store })
   }, { prefix: '/api' })
   return app
 }

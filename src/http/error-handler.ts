@@ -23,6 +23,7 @@ export function toRrError (err: FastifyError): RrError {
   if (mapped !== undefined) return rrError(mapped)
   if (err.statusCode === 429) return rrError('RR_RATE_LIMITED', err.message)
   if (err instanceof SyntaxError) return rrError('RR_BAD_JSON')
+  if (isRedisDown(err)) return rrError('RR_REDIS_UNAVAILABLE')
   if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) return new StatusError(err.statusCode, err.message)
   return rrError('RR_INTERNAL')
 }
@@ -34,6 +35,11 @@ class StatusError extends RrError {
     super('RR_BAD_REQUEST', message)
     this.statusCode = status
   }
+}
+
+/** ioredis errors when Redis is unreachable (commands fail after maxRetriesPerRequest). */
+function isRedisDown (err: Error): boolean {
+  return err.name === 'MaxRetriesPerRequestError' || /ECONNREFUSED|Connection is closed|Stream isn't writeable|ENOENT.*sock/.test(err.message)
 }
 
 function fieldOf (context: string, instancePath: string, params: Record<string, unknown>): string {

@@ -21,8 +21,7 @@ async function start (ctx: WorkerContext): Promise<WorkerHandle> {
     accessLog: access.logger,
     tls: tls?.options,
     certificate: tls?.certificate,
-    view: ctx.view,
-    counts: async () => ({ running: [], queued: 0 })
+    view: ctx.view
   })
   await app.listen({ host: config.host, port: config.port, backlog: config.backlog })
   const address = app.server.address() as AddressInfo
