@@ -125,7 +125,8 @@ export class Execution {
     }
     const pgid = child.pid
     this.deps.report('started', this.id, pgid)
-    await store.annotate(this.id, { pid: pgid })
+    // started_at becomes the spawn time (the claim set it a few ms earlier).
+    await store.annotate(this.id, { pid: pgid, started_at: new Date().toISOString() })
     const timeout = setTimeout(() => this.stop('timed_out'), this.record.timeout_s * 1000)
     // A cancel that arrived before we were listening is in the record.
     if (this.stopReason !== undefined) {
