@@ -10,6 +10,9 @@ const BATCH = 500
 const DAY_MS = 24 * 3600 * 1000
 
 export async function pruneOnce ({ config, keys, redis, store, logger }: ExecutorDeps): Promise<number> {
+  // The common case costs two cheap reads: nothing too many, nothing too old.
+  const [count, oldest] = await Promise.all([redis.zcard(keys.index), redis.zrange(keys.index, 0, 0, 'WITHSCORES')])
+  if (count <= config.retention.max_executions && (oldest.length === 0 || Number(oldest[1]) >= Date.now() - config.retention.max_age_days * DAY_MS)) return 0
   const locked = await redis.set(keys.retentionLock, String(process.pid), 'PX', 60_000, 'NX')
   if (locked !== 'OK') return 0
   let removed = 0
