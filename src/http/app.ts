@@ -78,7 +78,9 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
   const store = new ExecutionStore(deps.redis, {
     keys: deps.keys,
     cap: config.max_concurrent_executions,
-    notify: config.notify_url !== undefined && config.notify_on_status_change
+    notify: config.notify_url !== undefined && config.notify_on_status_change,
+    token: config.token,
+    machineId: config.machine_id
   })
   healthRoutes(app, deps)
   const authenticate = makeAuthHook(config.token, config.ssl_enabled)

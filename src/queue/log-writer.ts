@@ -47,7 +47,7 @@ export class LogWriter {
 
   /** Adds a line written by the runner itself (start, timeout, cancel notes). */
   note (text: string): void {
-    this.addLines([`${new Date().toISOString()} [runner] ${text}`])
+    this.addLines([`${new Date().toISOString()} [runner] ${text}`], true)
   }
 
   write (source: Source, chunk: Buffer): void {
@@ -82,10 +82,16 @@ export class LogWriter {
     this.addLines(parts.map((line) => `${ts} [${source}] ${line}`))
   }
 
-  private addLines (lines: string[]): void {
+  /** runner notes (force) are kept past max_log_bytes: a truncated log still says how it ended */
+  private addLines (lines: string[], force = false): void {
     for (const line of lines) {
-      if (this.truncated) return
       const bytes = Buffer.byteLength(line) + 1
+      if (force) {
+        this.batch.push(line)
+        this.batchBytes += bytes
+        continue
+      }
+      if (this.truncated) break
       if (this.written + bytes > this.maxBytes) {
         this.truncated = true
         const marker = `${new Date().toISOString()} [runner] log truncated: max_log_bytes (${this.maxBytes}) reached; further output is discarded`

@@ -30,8 +30,10 @@ export async function readRfResult (artifactsDir: string): Promise<RfResult | un
   }
   const total = /<total>([\s\S]*?)<\/total>/.exec(xml)
   if (total === null) return undefined
-  const stat = /<stat\b([^>]*)>/.exec(total[1])
-  if (stat === null) return undefined
+  // RF 3 lists "Critical Tests" first, RF 4+ only "All Tests": take All Tests, else the last.
+  const stats = [...total[1].matchAll(/<stat\b([^>]*)>([^<]*)<\/stat>/g)]
+  const stat = stats.find((m) => m[2].trim() === 'All Tests') ?? stats.at(-1)
+  if (stat === undefined) return undefined
   const attr = (name: string): number => Number(new RegExp(`\\b${name}="(\\d+)"`).exec(stat[1])?.[1] ?? 0)
   return { pass: attr('pass'), fail: attr('fail'), skip: attr('skip') }
 }

@@ -3,6 +3,10 @@
 import type Redis from 'ioredis'
 import type { Keys } from './keys'
 import { CANCEL, CLAIM, CREATE, FINISH, MACHINE } from './scripts'
+import { rrError } from '../errors'
+import { open, seal, secretKey } from './secret-box'
+
+const EXECUTION_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/
 
 export type ExecutionStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'timed_out' | 'lost'
 export const FINAL_STATUSES: ReadonlySet<string> = new Set(['succeeded', 'failed', 'cancelled', 'timed_out', 'lost'])
@@ -74,6 +78,9 @@ export interface StoreOptions {
   keys: Keys
   cap: number
   notify: boolean
+  /** seals secrets at rest (with machine_id, derives the key) */
+  token: string
+  machineId: string
 }
 
 type ScriptRedis = Redis & Record<'rrCreate' | 'rrClaim' | 'rrFinish' | 'rrCancel' | 'rrMachine', (...args: string[]) => Promise<unknown>>
@@ -84,9 +91,11 @@ export type CancelResult = { outcome: 'cancelled' | 'requested' | 'finished', re
 export class ExecutionStore {
   private readonly redis: ScriptRedis
   private readonly keys: Keys
+  private readonly secretKey: Buffer
 
   constructor (redis: Redis, private readonly opts: StoreOptions) {
     this.keys = opts.keys
+    this.secretKey = secretKey(opts.token, opts.machineId)
     for (const [name, lua] of Object.entries({ rrCreate: CREATE, rrClaim: CLAIM, rrFinish: FINISH, rrCancel: CANCEL, rrMachine: MACHINE })) {
       if (!(name in redis)) redis.defineCommand(name, { numberOfKeys: 7, lua })
     }
@@ -102,7 +111,7 @@ export class ExecutionStore {
   }
 
   async create (record: ExecutionRecord, bodyHash: string, secrets: Record<string, string> | undefined): Promise<CreateResult> {
-    const secretJson = secrets !== undefined && Object.keys(secrets).length > 0 ? JSON.stringify(secrets) : ''
+    const secretJson = secrets !== undefined && Object.keys(secrets).length > 0 ? seal(this.secretKey, JSON.stringify(secrets)) : ''
     const [outcome, json] = await this.redis.rrCreate(...this.common(record.id), record.id, bodyHash, secretJson, String(Date.parse(record.created_at)), ...toFields(record)) as [string, string?]
     if (outcome === 'conflict') return { outcome }
     return { outcome: outcome as 'created' | 'exists', record: toRecord(JSON.parse(json!)) }
@@ -111,7 +120,7 @@ export class ExecutionStore {
   async claim (workerPid: number): Promise<{ record: ExecutionRecord, secrets: Record<string, string> } | undefined> {
     const res = await this.redis.rrClaim(...this.common(''), String(workerPid)) as [string, string] | null
     if (res === null) return undefined
-    return { record: toRecord(JSON.parse(res[0])), secrets: res[1] !== '' ? JSON.parse(res[1]) : {} }
+    return { record: toRecord(JSON.parse(res[0])), secrets: res[1] !== '' ? JSON.parse(open(this.secretKey, res[1])) : {} }
   }
 
   async finish (id: string, status: ExecutionStatus, fields: Partial<ExecutionRecord>, requeue = false): Promise<ExecutionRecord | undefined> {
@@ -166,6 +175,9 @@ export class ExecutionStore {
     let afterId: string | undefined
     if (filter.cursor !== undefined) {
       const [score, id] = Buffer.from(filter.cursor, 'base64url').toString().split('|')
+      if (!/^\d{1,15}$/.test(score ?? '') || id === undefined || !EXECUTION_ID_RE.test(id)) {
+        throw rrError('RR_VALIDATION', 'querystring.cursor: not a cursor this API returned', { field: 'querystring.cursor' })
+      }
       max = score
       afterId = id
     }

@@ -26,6 +26,16 @@ export function makeKeys (machineId: string) {
     index: `${prefix}index`,
     /** notification outbox (Redis Stream), written in the same script as each state change */
     outbox: `${prefix}outbox`,
+    /** undelivered notifications moved out of the outbox: one list per execution (notify:q:exec:<id>) or the machine (notify:q:machine), in seq order */
+    notifyQueuePrefix: `${prefix}notify:q:`,
+    /** those lists scored by next attempt (ms); while a worker delivers a list's head, the score is its lease expiry */
+    notifyDue: `${prefix}notify:due`,
+    /** list name -> lease token of the worker delivering its head */
+    notifyLease: `${prefix}notify:lease`,
+    /** list name -> failed attempts of its head (drives the backoff) */
+    notifyAttempts: `${prefix}notify:attempts`,
+    /** notification counters for metrics: delivered, failed (attempts), given_up */
+    notifyStats: `${prefix}notify:stats`,
     /** machine status, its notification seq, the queue order counter, draining flag */
     machine: `${prefix}machine`,
     /** pub/sub: a job was queued or a slot freed */

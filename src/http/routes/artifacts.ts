@@ -59,7 +59,9 @@ export function artifactsRoutes (app: FastifyInstance, deps: { config: Config, s
 export function safeRelative (rel: string): boolean {
   if (rel === '' || rel.length > 4096) return false
   const variants = [rel]
-  try { variants.push(decodeURIComponent(rel)) } catch { return false }
+  // Fastify decoded the path once; decoding again catches double-encoded '..'. A name with a
+  // literal '%' does not decode again, and that is fine: the once-decoded path is what opens.
+  try { variants.push(decodeURIComponent(rel)) } catch { /* not double-encoded */ }
   for (const v of variants) {
     if (v.includes('\0') || v.includes('\\') || v.startsWith('/') || path.isAbsolute(v)) return false
     if (v.split('/').some((seg) => seg === '..' || seg === '.' || seg === '')) return false

@@ -1,5 +1,5 @@
 // POST/GET /api/executions, GET /api/executions/:id, POST /api/executions/:id/cancel.
-import { createHash, randomUUID } from 'node:crypto'
+import { createHmac, randomUUID } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import type { Config } from '../../config/settings'
 import { rrError } from '../../errors'
@@ -8,6 +8,7 @@ import type { ExecutionRecord, ExecutionStore } from '../../state/executions'
 
 export const EXECUTION_ID = '^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$'
 const MAX_PARAMS_BYTES = 64 * 1024
+const MAX_PARAMS_DEPTH = 32
 const MAX_TIMEOUT_S = 7 * 24 * 3600
 const STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled', 'timed_out', 'lost']
 
@@ -58,6 +59,18 @@ const listSchema = {
   }
 }
 
+/** True when value nests deeper than max (iterative: a 5000-deep body must not blow the stack). */
+export function depthOver (value: unknown, max: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 1]]
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!
+    if (v === null || typeof v !== 'object') continue
+    if (depth > max) return true
+    for (const child of Object.values(v)) stack.push([child, depth + 1])
+  }
+  return false
+}
+
 /** JSON with object keys sorted at every level: the same body always hashes the same. */
 export function canonicalJson (value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`
@@ -73,6 +86,9 @@ export function executionsRoutes (app: FastifyInstance, deps: { config: Config, 
 
   app.post<{ Body: StartBody }>('/executions', { schema: startSchema }, async (req, reply) => {
     const body = req.body
+    if (body.params !== undefined && depthOver(body.params, MAX_PARAMS_DEPTH)) {
+      throw rrError('RR_VALIDATION', `body.params: nested deeper than ${MAX_PARAMS_DEPTH} levels`, { field: 'body.params' })
+    }
     if (body.params !== undefined && Buffer.byteLength(JSON.stringify(body.params)) > MAX_PARAMS_BYTES) {
       throw rrError('RR_VALIDATION', `body.params: must be at most ${MAX_PARAMS_BYTES} bytes of JSON`, { field: 'body.params' })
     }
@@ -100,7 +116,9 @@ export function executionsRoutes (app: FastifyInstance, deps: { config: Config, 
       cancel_requested_at: null,
       machine_id: config.machine_id
     }
-    const hash = createHash('sha256').update(canonicalJson(body)).digest('hex')
+    // Keyed with the token: the stored hash covers the secrets too, and must not let someone
+    // who can read Redis test guesses of a weak secret offline.
+    const hash = createHmac('sha256', config.token).update(canonicalJson(body)).digest('hex')
     const created = await store.create(record, hash, body.secrets)
     if (created.outcome === 'conflict') throw rrError('RR_EXECUTION_CONFLICT', `execution_id "${record.id}" was used with a different body`)
     return reply.code(created.outcome === 'created' ? 202 : 200).send(created.record)

@@ -69,7 +69,9 @@ async function streamSse (reply: FastifyReply, deps: Deps, id: string, from: str
       const entries = result?.[0]?.[1] ?? []
       for (const [sid, fields] of entries) {
         const text = fields[1] ?? ''
-        const event = `id: ${sid}\n${text.split('\n').map((l) => `data: ${l}`).join('\n')}\n\n`
+        // SSE ends a line at \r too: a robot printing \r (progress bars, or forged frames) must
+        // not break out of its data lines.
+        const event = `id: ${sid}\n${text.split(/\r\n|\r|\n/).map((l) => `data: ${l}`).join('\n')}\n\n`
         last = sid
         if (!res.write(event)) await drained(res)
         lastWrite = Date.now()
