@@ -6,10 +6,11 @@ import { ExecutionStore } from '../state/executions'
 import { listRobots } from './catalogue'
 import { Dispatcher } from './dispatcher'
 import { pruneOnce } from './retention'
+import { startNotifier } from '../notify/notifier'
 import type { ExecutorDeps } from './executor'
 
 const HEARTBEAT_MS = 5000
-const RETENTION_MS = 60_000
+const RETENTION_MS = 10_000
 
 export function notifyEnabled (c: WorkerContext['config']): boolean {
   return c.notify_url !== undefined && c.notify_on_status_change
@@ -20,7 +21,7 @@ async function start (ctx: WorkerContext): Promise<WorkerHandle> {
   const keys = makeKeys(config.machine_id)
   const redis = connectRedis(config, `rr-queue-${ctx.slot}`)
   const sub = connectRedis(config, `rr-queue-${ctx.slot}-sub`)
-  const store = new ExecutionStore(redis, { keys, cap: config.max_concurrent_executions, notify: notifyEnabled(config) })
+  const store = new ExecutionStore(redis, { keys, cap: config.max_concurrent_executions, notify: notifyEnabled(config), token: config.token, machineId: config.machine_id })
   const deps: ExecutorDeps = {
     config,
     keys,
@@ -35,6 +36,7 @@ async function start (ctx: WorkerContext): Promise<WorkerHandle> {
   await store.setDraining(false)
   const dispatcher = new Dispatcher(deps, sub)
   await dispatcher.start()
+  const notifier = notifyEnabled(config) ? startNotifier(config, logger, ctx.slot) : undefined
 
   const beat = (): void => {
     redis.set(keys.heartbeat('queue', ctx.slot), JSON.stringify({ pid: process.pid, at: new Date().toISOString(), running: dispatcher.count }), 'PX', HEARTBEAT_MS * 3)
@@ -42,7 +44,7 @@ async function start (ctx: WorkerContext): Promise<WorkerHandle> {
   }
   beat()
   const prune = (): void => { pruneOnce(deps).catch((err: unknown) => logger.warn({ err }, 'retention failed')) }
-  const timers = [setInterval(beat, HEARTBEAT_MS), setInterval(prune, RETENTION_MS), setTimeout(prune, 5000)]
+  const timers = [setInterval(beat, HEARTBEAT_MS), setInterval(prune, RETENTION_MS), setTimeout(prune, 1000)]
   logger.info({ concurrency: config.concurrency, cap: config.max_concurrent_executions }, 'queue worker taking executions')
 
   return {
@@ -50,6 +52,7 @@ async function start (ctx: WorkerContext): Promise<WorkerHandle> {
       for (const t of timers) clearTimeout(t)
       if (reason !== 'reload') await store.setDraining(true).catch(() => {})
       await dispatcher.stop(reason === 'reload' ? 'reload' : fast ? 'fast' : 'shutdown')
+      await notifier?.stop(fast)
       await redis.del(keys.heartbeat('queue', ctx.slot)).catch(() => {})
       redis.disconnect()
     }
