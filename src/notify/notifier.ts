@@ -70,9 +70,11 @@ export class Notifier {
     this.wake()
     if (!fast) await within(DRAIN_MS, Promise.allSettled([...this.inFlight]))
     this.poster.close()
-    await within(DRAIN_MS, Promise.allSettled([...this.inFlight]))
     this.watcher.disconnect()
+    // The scheduler may be mid-claim: once it has ended, every claim is in inFlight and
+    // hands its list back (deliverList sees stopped) before Redis is disconnected.
     await within(DRAIN_MS, Promise.allSettled(this.loops))
+    await within(DRAIN_MS, Promise.allSettled([...this.inFlight]))
     this.redis.disconnect()
   }
 
@@ -102,7 +104,7 @@ export class Notifier {
     while (!this.stopped) {
       let delay = IDLE_MS
       try {
-        for (let i = 0; i < ROUTE_CALLS && await this.queue.route(ROUTE_BATCH) === ROUTE_BATCH; i++);
+        await this.routeAll()
         const free = MAX_IN_FLIGHT - this.inFlight.size
         if (free > 0 && !this.stopped) for (const claim of await this.queue.claim(free)) this.track(claim)
         if (this.inFlight.size < MAX_IN_FLIGHT) {
@@ -116,6 +118,13 @@ export class Notifier {
         if (errors === 1 || errors % 20 === 0) this.logger.warn({ error: (err as Error).message }, 'notification queue: Redis command failed; retrying')
       }
       await this.pause(delay)
+    }
+  }
+
+  /** Moves the outbox into the per-list queues, ROUTE_BATCH entries per script call. */
+  private async routeAll (): Promise<void> {
+    for (let i = 0; i < ROUTE_CALLS; i++) {
+      if (await this.queue.route(ROUTE_BATCH) < ROUTE_BATCH) return
     }
   }
 

@@ -15,6 +15,7 @@ export class Poster {
   private readonly url: URL
   private readonly agent: http.Agent
   private readonly active = new Set<http.ClientRequest>()
+  private closed = false
 
   constructor (notifyUrl: string, tls: TlsFiles, maxSockets: number, private readonly timeoutMs: number, logger: Logger) {
     this.url = new URL(notifyUrl)
@@ -22,11 +23,19 @@ export class Poster {
     this.agent = this.url.protocol === 'https:' ? new https.Agent({ ...options, ...readTls(tls, logger) }) : new http.Agent(options)
   }
 
-  post (raw: string, headers: Record<string, string>): Promise<PostResult> {
+  async post (raw: string, headers: Record<string, string>): Promise<PostResult> {
+    const first = await this.once(raw, headers)
+    // A kept-alive socket the server closed while it sat idle fails at once; Node's
+    // documented remedy is to send such a request again, once, on a new socket.
+    if (!first.ok && first.staleSocket && !this.closed) return await this.once(raw, headers)
+    return first
+  }
+
+  private once (raw: string, headers: Record<string, string>): Promise<PostResult & { staleSocket?: boolean }> {
     const mod = this.url.protocol === 'https:' ? https : http
     return new Promise((resolve) => {
       let settled = false
-      const done = (r: PostResult): void => {
+      const done = (r: PostResult & { staleSocket?: boolean }): void => {
         if (settled) return
         settled = true
         clearTimeout(timer)
@@ -47,7 +56,10 @@ export class Poster {
       // A deadline for the whole exchange, not just socket idleness: a slow orchestrator
       // must not hold a delivery slot (and its lease) forever.
       const timer = setTimeout(() => req.destroy(new Error(`no answer within ${this.timeoutMs} ms`)), this.timeoutMs)
-      req.on('error', (err: NodeJS.ErrnoException) => done({ ok: false, error: describe(err) }))
+      req.on('error', (err: NodeJS.ErrnoException) => {
+        const staleSocket = req.reusedSocket && (err.code === 'ECONNRESET' || err.code === 'EPIPE')
+        done({ ok: false, error: describe(err), staleSocket })
+      })
       this.active.add(req)
       req.end(raw)
     })
@@ -55,6 +67,7 @@ export class Poster {
 
   /** Cuts every open connection: in-flight posts end with an error. */
   close (): void {
+    this.closed = true
     for (const req of this.active) req.destroy(new Error('notifier stopping'))
     this.agent.destroy()
   }
