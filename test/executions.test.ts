@@ -112,3 +112,16 @@ t.test('a command that cannot start fails with the reason', async (t) => {
   const done = await waitStatus(runner, rec.id, 'failed')
   t.match(done.error, /ENOENT/)
 })
+
+t.test('a runner-side failure before spawn ends the record as failed, not running forever', async (t) => {
+  const redis = await startRedis(t)
+  const runner = await startRunner(t, { certs, redisUrl: redis.url })
+  fs.mkdirSync(String(runner.config.data_dir), { recursive: true })
+  fs.writeFileSync(path.join(String(runner.config.data_dir), 'executions'), 'not a folder')
+  shRobot(runner, 'fine', 'exit 0')
+  const rec = await startExecution(runner, { robot: 'fine' })
+  const done = await waitStatus(runner, rec.id, 'failed')
+  t.match(done.error, /runner error: .*ENOTDIR/)
+  const status = (await runner.request({ path: '/api/status' })).json()
+  t.same(status.running, [], 'the slot is free again')
+})

@@ -41,8 +41,11 @@ export class Execution {
   readonly done: Promise<void>
 
   constructor (private readonly deps: ExecutorDeps, readonly record: ExecutionRecord, private readonly secrets: Record<string, string>) {
-    this.done = this.run().catch((err: unknown) => {
+    this.done = this.run().catch(async (err: unknown) => {
+      // A runner-side failure (disk full, unreadable robot folder) must still end the record.
       deps.logger.error({ err, execution_id: record.id }, 'execution failed unexpectedly')
+      if (this.child?.pid !== undefined) signalExecution(this.id, this.child.pid, 'SIGKILL')
+      await deps.store.finish(this.id, 'failed', { error: `runner error: ${err instanceof Error ? err.message : String(err)}` }).catch(() => {})
     })
   }
 
