@@ -28,6 +28,12 @@ export function readPid (file: string): number | undefined {
   }
 }
 
+/** The pid of the live robotrunner the pidfile names, if any. */
+export function runningPid (file: string): number | undefined {
+  const pid = readPid(file)
+  return pid !== undefined && isRobotrunner(pid) ? pid : undefined
+}
+
 function isRobotrunner (pid: number): boolean {
   try {
     return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('robotrunner')

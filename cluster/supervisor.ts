@@ -1,20 +1,28 @@
 // The supervisor (cluster primary), read like Gunicorn's arbiter: signal handlers and
 // worker events only record what happened and wake the loop; the loop handles the
-// signals, then brings every slot to where it should be, then sleeps.
+// signals, then brings every slot to where it should be, advances a reload, reports to
+// systemd, then sleeps.
 import cluster, { type Worker } from 'node:cluster'
-import path from 'node:path'
 import type { Logger } from 'pino'
 import type { Config } from '../src/config/settings'
-import { EX_CONFIG } from '../src/config/load'
-import { isMessage, type FromWorker, type MachineView, type Role, type ToWorker } from '../src/ipc'
-import { Slot } from './slot'
+import { ConfigError, EX_CONFIG } from '../src/config/load'
+import { isMessage, type FromWorker, type MachineView, type Role, type StopReason, type ToWorker } from '../src/ipc'
+import { HEALTHY_RESET_MS, Slot } from './slot'
 import { RobotRegistry } from './robots'
+import { Reload } from './reload'
+import { monotonicUsec, type Notifier } from './sd-notify'
+import { SystemdReport } from './systemd-report'
+import { forkWorker } from './fork'
 
-const HANDLED_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGHUP', 'SIGUSR1'] as const
+const HANDLED_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGHUP', 'SIGUSR1', 'SIGTTIN', 'SIGTTOU'] as const
 type HandledSignal = typeof HANDLED_SIGNALS[number]
 
 const FAST_STOP_MS = 4500
 const MAX_PING_INTERVAL_MS = 5000
+/** an old http worker closes every connection at graceful_timeout_s itself; this is the backstop */
+const RETIRE_MARGIN_MS = 5000
+/** settings a HUP cannot change for the supervisor itself */
+const RESTART_ONLY: Array<keyof Config> = ['pidfile', 'log_file', 'data_dir']
 
 export interface SupervisorOptions {
   config: Config
@@ -22,10 +30,23 @@ export interface SupervisorOptions {
   /** called once when every initial worker reported ready */
   onReady: (addresses: string[]) => void
   reopenLogs: () => void
+  /** reads and validates the configuration again, as at start (HUP); throws ConfigError */
+  reloadConfig: () => Config
+  notifier: Notifier
 }
 
 export class Supervisor {
-  private readonly slots: Slot[] = []
+  /** the serving generation's slots */
+  private slots: Slot[] = []
+  /** old workers finishing their work (after a reload, TTOU); dropped when they exit */
+  private retiring: Slot[] = []
+  private readonly retireDeadline = new Map<Slot, number>()
+  private reload: Reload | undefined
+  private reloadPending = false
+  /** the last generation number given out, and the one serving (they differ after an abandoned reload) */
+  private generation = 1
+  private serving = 1
+  private httpTarget: number
   private readonly pendingSignals: HandledSignal[] = []
   private readonly startedAt = new Date().toISOString()
   private readonly byWorker = new Map<number, Slot>()
@@ -41,11 +62,16 @@ export class Supervisor {
   private wakeUp: () => void = () => {}
   private viewQueued = false
   private readonly robots: RobotRegistry
+  /** what STATUS= says beyond counts: a rejected config, a failed reload */
+  private readonly notices: { config?: string, reload?: string } = {}
+  private readonly systemd: SystemdReport
 
   constructor (private readonly opts: SupervisorOptions) {
     this.config = opts.config
+    this.httpTarget = opts.config.http_workers
     this.log = opts.log
     this.robots = new RobotRegistry(opts.log)
+    this.systemd = new SystemdReport(opts.notifier, opts.log)
   }
 
   async run (): Promise<number> {
@@ -55,18 +81,25 @@ export class Supervisor {
     cluster.on('exit', (worker, code, signal) => this.onWorkerExit(worker, code, signal))
     cluster.on('message', (worker, msg) => this.onWorkerMessage(worker, msg))
 
-    for (let i = 1; i <= this.config.http_workers; i++) this.slots.push(new Slot('http', i))
-    for (let i = 1; i <= this.config.queue_workers; i++) this.slots.push(new Slot('queue', i))
+    for (let i = 1; i <= this.config.http_workers; i++) this.slots.push(new Slot('http', i, this.serving))
+    for (let i = 1; i <= this.config.queue_workers; i++) this.slots.push(new Slot('queue', i, this.serving))
 
     while (true) {
       this.handleSignals()
-      this.maintain(Date.now())
-      if (this.stopping !== undefined && this.slots.every((s) => s.worker === undefined)) break
+      const now = Date.now()
+      this.maintain(now)
+      this.advanceReload(now)
+      this.report(now)
+      if (this.stopping !== undefined && this.allSlots().every((s) => s.worker === undefined)) break
       await this.sleep(this.nextWakeIn(Date.now()))
     }
     for (const [sig, handler] of handlers) process.off(sig, handler)
     this.log.info({ exit_code: this.exitCode }, 'supervisor stopped')
     return this.exitCode
+  }
+
+  private allSlots (): Slot[] {
+    return [...this.slots, ...(this.reload?.candidates ?? []), ...this.retiring]
   }
 
   // ---- signals -------------------------------------------------------------
@@ -78,15 +111,28 @@ export class Supervisor {
         case 'SIGTERM': this.beginStop(this.stopping === 'graceful' ? 'fast' : 'graceful'); break
         case 'SIGINT':
         case 'SIGQUIT': this.beginStop('fast'); break
-        case 'SIGHUP':
+        case 'SIGHUP': this.reopenLogs(); this.requestReload(); break
         case 'SIGUSR1': this.reopenLogs(); break
+        case 'SIGTTIN': this.scaleBy(1); break
+        case 'SIGTTOU': this.scaleBy(-1); break
       }
     }
   }
 
   private reopenLogs (): void {
     this.opts.reopenLogs()
+    this.log.info('log files reopened')
     this.broadcast({ t: 'reopen' })
+  }
+
+  private scaleBy (delta: number): void {
+    if (this.stopping !== undefined) return
+    if (this.httpTarget + delta < 1) {
+      this.log.warn({ http_workers: this.httpTarget }, 'TTOU ignored: at least one http worker must stay')
+      return
+    }
+    this.httpTarget += delta
+    this.log.info({ http_workers: this.httpTarget }, `http workers ${delta > 0 ? 'increased' : 'decreased'}`)
   }
 
   private beginStop (mode: 'graceful' | 'fast'): void {
@@ -96,14 +142,20 @@ export class Supervisor {
       ? FAST_STOP_MS
       : (this.config.graceful_timeout_s + this.config.cancel_grace_s) * 1000 + FAST_STOP_MS
     this.stopDeadline = Date.now() + budget
+    this.opts.notifier.send({ STOPPING: '1' })
     this.log.info({ mode }, 'stopping')
-    for (const slot of this.slots) {
+    this.reloadPending = false
+    if (this.reload !== undefined) {
+      this.retiring.push(...this.reload.candidates)
+      this.reload = undefined
+    }
+    for (const slot of this.allSlots()) {
       if (slot.worker === undefined) {
         slot.state = 'stopped'
         continue
       }
       slot.draining()
-      this.send(slot.worker, { t: 'stop', fast: mode === 'fast' })
+      this.send(slot.worker, { t: 'stop', fast: mode === 'fast', reason: 'shutdown' })
     }
     this.viewChanged()
   }
@@ -113,7 +165,7 @@ export class Supervisor {
   private maintain (now: number): void {
     if (this.stopping !== undefined) {
       if (now >= this.stopDeadline) {
-        for (const slot of this.slots) {
+        for (const slot of this.allSlots()) {
           if (slot.worker !== undefined) {
             this.log.warn({ worker: slot.name, worker_pid: slot.worker.process.pid }, 'worker did not stop in time; killing it')
             slot.worker.process.kill('SIGKILL')
@@ -123,16 +175,57 @@ export class Supervisor {
       }
       return
     }
+    this.scale()
     for (const slot of this.slots) {
-      if ((slot.state === 'stopped') || (slot.state === 'backoff' && now >= slot.retryAt)) this.spawn(slot, now)
+      if ((slot.state === 'stopped') || (slot.state === 'backoff' && now >= slot.retryAt)) this.spawn(slot, this.config, now)
+      if (slot.checkHealthy(now)) {
+        this.log.info({ worker: slot.name, restarts: slot.restarts }, 'worker healthy for 60 s; backoff reset')
+        this.viewChanged()
+      }
+    }
+    for (const slot of this.retiring) {
+      if (slot.worker !== undefined && now >= (this.retireDeadline.get(slot) ?? Number.POSITIVE_INFINITY)) {
+        this.log.warn({ worker: slot.name, worker_pid: slot.worker.process.pid, generation: slot.generation }, 'old worker did not finish in time; killing it')
+        slot.worker.process.kill('SIGKILL')
+        this.retireDeadline.delete(slot)
+      }
     }
     this.heartbeat(now)
   }
 
+  /** Brings the number of http slots to the target TTIN/TTOU set (not while a reload runs). */
+  private scale (): void {
+    if (this.reload !== undefined) return
+    const http = this.slots.filter((s) => s.role === 'http')
+    if (http.length < this.httpTarget) {
+      const index = Math.max(0, ...http.map((s) => s.index)) + 1
+      this.slots.splice(http.length, 0, new Slot('http', index, this.serving))
+      this.viewChanged()
+    } else if (http.length > this.httpTarget) {
+      const victim = http.reduce((a, b) => (b.index > a.index ? b : a))
+      this.slots = this.slots.filter((s) => s !== victim)
+      this.retire(victim, 'shutdown')
+      this.viewChanged()
+    }
+  }
+
+  /** Tells a slot's worker to finish its work and exit; the slot leaves the serving set. */
+  private retire (slot: Slot, reason: StopReason): void {
+    if (slot.worker === undefined) return
+    slot.draining()
+    this.retiring.push(slot)
+    // A queue worker told 'reload' waits for its robots however long they run.
+    if (slot.role === 'http' || reason === 'shutdown') {
+      const graceMs = (this.config.graceful_timeout_s + (slot.role === 'queue' ? this.config.cancel_grace_s : 0)) * 1000
+      this.retireDeadline.set(slot, Date.now() + graceMs + RETIRE_MARGIN_MS)
+    }
+    this.send(slot.worker, { t: 'stop', fast: false, reason })
+  }
+
   private heartbeat (now: number): void {
     const timeoutMs = this.config.worker_timeout_s * 1000
-    for (const slot of this.slots) {
-      if (slot.worker === undefined || slot.state === 'draining') continue
+    for (const slot of this.allSlots()) {
+      if (slot.worker === undefined) continue
       if (slot.lastHeartbeat !== undefined && now - slot.lastHeartbeat > timeoutMs) {
         this.log.error({ worker: slot.name, worker_pid: slot.worker.process.pid, state: slot.state }, `worker did not answer for ${this.config.worker_timeout_s} s; killing it`)
         slot.worker.process.kill('SIGKILL')
@@ -149,12 +242,94 @@ export class Supervisor {
     return Math.min(MAX_PING_INTERVAL_MS, (this.config.worker_timeout_s * 1000) / 4)
   }
 
-  private spawn (slot: Slot, now: number): void {
-    cluster.setupPrimary({ exec: workerEntry(slot.role), args: [], silent: false })
-    const worker = cluster.fork(workerEnv())
+  private spawn (slot: Slot, config: Config, now: number): void {
+    const worker = forkWorker(slot.role)
     slot.spawned(worker, now)
+    this.log.debug({ worker: slot.name, worker_pid: worker.process.pid, generation: slot.generation }, 'worker spawned')
     this.byWorker.set(worker.id, slot)
-    this.send(worker, { t: 'init', config: this.config, role: slot.role, slot: slot.index, generation: 1, view: this.view() })
+    this.send(worker, { t: 'init', config, role: slot.role, slot: slot.index, generation: slot.generation, view: this.view() })
+    this.viewChanged()
+  }
+
+  // ---- reload (HUP) ------------------------------------------------------------
+
+  private requestReload (): void {
+    if (this.stopping !== undefined) return
+    // One at a time; a HUP during a reload (or before the first start finished) runs after it.
+    this.reloadPending = true
+  }
+
+  private advanceReload (now: number): void {
+    if (this.stopping !== undefined) return
+    if (this.reload === undefined) {
+      if (this.reloadPending && this.everReady) {
+        this.reloadPending = false
+        this.startReload(now)
+      }
+      return
+    }
+    const r = this.reload
+    for (const slot of r.candidates) if (slot.state === 'stopped' && r.failure === undefined) this.spawn(slot, r.config, now)
+    const outcome = r.check(now)
+    if (outcome === 'ready') this.commitReload(r, now)
+    else if (outcome === 'failed') this.abandonReload(r)
+  }
+
+  private startReload (now: number): void {
+    this.opts.notifier.send({ RELOADING: '1', MONOTONIC_USEC: monotonicUsec() })
+    let config: Config
+    try {
+      config = this.opts.reloadConfig()
+    } catch (err) {
+      const problems = err instanceof ConfigError ? err.problems : [`config: ${err instanceof Error ? err.message : String(err)}`]
+      for (const problem of problems) this.log.error({ problem }, `config reload rejected: ${problem}`)
+      this.log.error('HUP: the configuration is invalid; everything keeps running with the old one')
+      this.notices.config = `config invalid at ${clock(now)}, HUP ignored: ${problems.join('; ')}`
+      this.opts.notifier.send({ READY: '1' })
+      return
+    }
+    this.notices.config = undefined
+    for (const key of RESTART_ONLY) {
+      if (JSON.stringify(config[key]) !== JSON.stringify(this.config[key])) this.log.warn({ key }, `${key} changed: the supervisor applies it at the next start (workers use it now)`)
+    }
+    this.reload = new Reload(config, ++this.generation, now)
+    this.log.info({ generation: this.generation, http_workers: config.http_workers, queue_workers: config.queue_workers }, 'reloading: starting new workers beside the old ones')
+    this.viewChanged()
+  }
+
+  private commitReload (r: Reload, now: number): void {
+    this.reload = undefined
+    const old = this.slots
+    this.slots = r.candidates
+    this.serving = r.generation
+    this.config = r.config
+    this.httpTarget = r.config.http_workers
+    for (const slot of old) {
+      this.addresses.delete(slot)
+      this.retire(slot, 'reload')
+    }
+    this.notices.reload = undefined
+    this.log.info({ generation: r.generation, ms: now - r.startedAt }, 'reload complete: new workers serving, old ones finishing their work')
+    this.opts.notifier.send({ READY: '1' })
+    this.viewChanged()
+  }
+
+  private abandonReload (r: Reload): void {
+    this.reload = undefined
+    for (const slot of r.candidates) {
+      if (slot.worker === undefined) continue
+      if (slot.state === 'ready') {
+        this.retire(slot, 'reload') // a new queue worker may already run robots: let them finish
+      } else {
+        slot.draining()
+        this.retiring.push(slot)
+        slot.worker.process.kill('SIGKILL')
+      }
+    }
+    const message = `reload to generation ${r.generation} abandoned: ${r.failure ?? 'unknown'}; generation ${this.serving} keeps serving`
+    this.log.error({ generation: r.generation }, message)
+    this.notices.reload = `${message} (at ${clock(Date.now())})`
+    this.opts.notifier.send({ READY: '1' })
     this.viewChanged()
   }
 
@@ -172,10 +347,11 @@ export class Supervisor {
         if (slot.state !== 'starting') break
         slot.ready(Date.now())
         if (msg.address !== undefined) this.addresses.set(slot, msg.address)
-        this.log.info({ worker: slot.name, worker_pid: worker.process.pid }, 'worker ready')
+        this.log.info({ worker: slot.name, worker_pid: worker.process.pid, generation: slot.generation, probe_ms: msg.probe_ms }, 'worker ready')
         this.viewChanged()
         if (!this.everReady && this.slots.every((s) => s.state === 'ready')) {
           this.everReady = true
+          this.opts.notifier.send({ READY: '1' })
           this.opts.onReady([...new Set(this.addresses.values())])
         }
         break
@@ -184,8 +360,9 @@ export class Supervisor {
         else this.robots.ended(worker.process.pid!, msg.execution_id)
         break
       case 'fatal':
-        this.log.error({ worker: slot.name, code: msg.code, problems: msg.problems }, 'worker failed to start')
-        if (msg.code === EX_CONFIG && !this.everReady) {
+        slot.lastProblems = msg.problems
+        if (msg.code === EX_CONFIG && !this.everReady && this.stopping === undefined) {
+          this.log.error({ worker: slot.name, code: msg.code, problems: msg.problems }, 'worker failed to start')
           // Gunicorn halts when a worker cannot boot: a bad config would only crash-loop.
           this.exitCode = EX_CONFIG
           this.beginStop('fast')
@@ -201,34 +378,86 @@ export class Supervisor {
     if (worker.process.pid !== undefined) this.robots.killOrphans(worker.process.pid)
     if (slot === undefined || slot.worker !== worker) return
     this.addresses.delete(slot)
+    const now = Date.now()
     const how = signal !== null ? `signal ${signal}` : `code ${String(code)}`
-    const crashed = slot.exited(Date.now(), how, this.stopping === undefined)
-    if (crashed && this.stopping === undefined) {
-      this.log.error({ worker: slot.name, worker_pid: worker.process.pid, exit: how, restarts: slot.restarts, retry_in_ms: slot.backoffMs }, 'worker died; replacing it')
+    const fields = { worker: slot.name, worker_pid: worker.process.pid, generation: slot.generation, exit: how }
+    if (this.retiring.includes(slot)) {
+      slot.exited(now, how, false)
+      this.retiring = this.retiring.filter((s) => s !== slot)
+      this.retireDeadline.delete(slot)
+      this.log.info(fields, 'old worker exited')
+    } else if (this.reload?.has(slot) === true) {
+      slot.exited(now, how, false)
+      this.reload.candidateExited(slot, how)
+      this.log.error({ ...fields, problems: slot.lastProblems }, 'new worker exited during reload')
     } else {
-      this.log.info({ worker: slot.name, worker_pid: worker.process.pid, exit: how }, 'worker stopped')
-    }
-    if (code === EX_CONFIG && !this.everReady && this.stopping === undefined) {
-      this.exitCode = EX_CONFIG
-      this.beginStop('fast')
+      this.activeExited(slot, now, how, fields, code)
     }
     this.viewChanged()
     this.wakeUp()
   }
 
-  // ---- machine view ----------------------------------------------------------
+  private activeExited (slot: Slot, now: number, how: string, fields: Record<string, unknown>, code: number | null): void {
+    const { crashed, newStep } = slot.exited(now, how, this.stopping === undefined)
+    if (!crashed || this.stopping !== undefined) {
+      this.log.info(fields, 'worker stopped')
+    } else {
+      // Once per backoff step, not per crash: a worker failing every 30 s logs once.
+      const level = newStep ? 'error' : 'debug'
+      const details = { ...fields, restarts: slot.restarts, streak: slot.streak, retry_in_ms: slot.backoffMs, problems: slot.lastProblems.length > 0 ? slot.lastProblems : undefined }
+      this.log[level](details, slot.crashLoop ? `worker crash loop: next try in ${slot.backoffMs} ms` : 'worker died; replacing it')
+    }
+    if (code === EX_CONFIG && !this.everReady && this.stopping === undefined) {
+      this.exitCode = EX_CONFIG
+      this.beginStop('fast')
+    }
+  }
+
+  // ---- machine view and systemd --------------------------------------------------
 
   private view (): MachineView {
+    const now = Date.now()
     const count = (role: Role): number => this.slots.filter((s) => s.role === role && s.state === 'ready').length
     return {
       started_at: this.startedAt,
       draining: this.stopping !== undefined,
-      degraded: this.stopping !== undefined
-        ? []
-        : this.slots.filter((s) => s.state !== 'ready').map((s) => `${s.name} ${s.state}${s.restarts > 0 ? ` (restarts ${s.restarts}, last exit ${s.lastExit ?? '?'})` : ''}`),
+      degraded: this.stopping !== undefined ? [] : this.problems(now),
       workers: { http: count('http'), queue: count('queue') },
-      slots: this.slots.map((s) => s.view())
+      slots: this.allSlots().map((s) => s.view())
     }
+  }
+
+  private problems (now: number): string[] {
+    return this.slots.map((s) => s.describe(now)).filter((d): d is string => d !== undefined)
+  }
+
+  /** slots an operator should hear about: crash loops and workers waiting to be replaced */
+  private troubled (now: number): string[] {
+    return this.slots.filter((s) => s.crashLoop || s.state === 'backoff').map((s) => s.describe(now)!)
+  }
+
+  /** STATUS= on every change, WATCHDOG=1 every half WATCHDOG_USEC while heartbeats are fresh. */
+  private report (now: number): void {
+    if (!this.systemd.enabled) return
+    const ready = (role: Role): number => this.slots.filter((s) => s.role === role && s.state === 'ready').length
+    this.systemd.status({
+      http: { ready: ready('http'), target: this.httpTarget },
+      queue: { ready: ready('queue'), target: this.config.queue_workers },
+      executions: this.robots.count(),
+      stopping: this.stopping,
+      reloading: this.reload?.generation,
+      problems: this.stopping === undefined ? this.troubled(now) : [],
+      notices: [this.notices.config, this.notices.reload].filter((n): n is string => n !== undefined)
+    })
+    this.systemd.watchdog(now, () => this.staleWorkers(now))
+  }
+
+  /** Workers whose heartbeat is older than worker_timeout_s (see SystemdReport.watchdog). */
+  private staleWorkers (now: number): string[] {
+    const limit = this.config.worker_timeout_s * 1000
+    return this.allSlots()
+      .filter((s) => s.worker !== undefined && (s.lastHeartbeat === undefined || now - s.lastHeartbeat > limit))
+      .map((s) => s.name)
   }
 
   /** Coalesces state changes into one view broadcast per tick. */
@@ -238,11 +467,12 @@ export class Supervisor {
     setImmediate(() => {
       this.viewQueued = false
       this.broadcast({ t: 'view', view: this.view() })
+      this.wakeUp()
     })
   }
 
   private broadcast (msg: ToWorker): void {
-    for (const slot of this.slots) if (slot.worker !== undefined) this.send(slot.worker, msg)
+    for (const slot of this.allSlots()) if (slot.worker !== undefined) this.send(slot.worker, msg)
   }
 
   private send (worker: Worker, msg: ToWorker): void {
@@ -253,8 +483,14 @@ export class Supervisor {
 
   private nextWakeIn (now: number): number {
     let next = this.lastPingAt + this.pingInterval()
-    for (const slot of this.slots) if (slot.state === 'backoff') next = Math.min(next, slot.retryAt)
+    for (const slot of this.slots) {
+      if (slot.state === 'backoff') next = Math.min(next, slot.retryAt)
+      if (slot.streak > 0 && slot.state === 'ready' && slot.readyAt !== undefined) next = Math.min(next, slot.readyAt + HEALTHY_RESET_MS)
+    }
+    for (const deadline of this.retireDeadline.values()) next = Math.min(next, deadline)
+    if (this.reload !== undefined) next = Math.min(next, this.reload.deadline)
     if (this.stopping !== undefined) next = Math.min(next, this.stopDeadline)
+    next = Math.min(next, this.systemd.wakeAt ?? Number.POSITIVE_INFINITY)
     return Math.max(0, next - now)
   }
 
@@ -267,18 +503,6 @@ export class Supervisor {
   }
 }
 
-function workerEntry (role: Role): string {
-  return path.join(__dirname, '..', 'src', role, 'worker.js')
-}
-
-/**
- * Workers get their configuration over IPC, so their environment (and their robots')
- * carries no RR_* setting (which may hold the token) and nothing meant for systemd.
- */
-function workerEnv (): Record<string, string | undefined> {
-  const env: Record<string, string | undefined> = {}
-  for (const name of Object.keys(process.env)) {
-    if (name.startsWith('RR_') || name === 'NOTIFY_SOCKET' || name.startsWith('WATCHDOG_')) env[name] = undefined
-  }
-  return env
+function clock (ms: number): string {
+  return new Date(ms).toISOString().slice(11, 19) + 'Z'
 }

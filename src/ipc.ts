@@ -2,6 +2,7 @@
 import type { Config } from './config/settings'
 
 export type Role = 'http' | 'queue'
+export type StopReason = 'shutdown' | 'reload'
 
 export interface SlotView {
   role: Role
@@ -11,6 +12,12 @@ export interface SlotView {
   started_at: string | null
   restarts: number
   last_heartbeat: string | null
+  /** which configuration the worker runs: 1 at start, +1 per HUP reload */
+  generation: number
+  /** repeated crashes without 60 s of health in between */
+  crash_loop: boolean
+  /** exit status of the slot's last worker ("code 1", "signal SIGKILL") */
+  last_exit: string | null
 }
 
 /** What the supervisor tells every worker about the machine, on every change. */
@@ -25,12 +32,18 @@ export interface MachineView {
 export type ToWorker =
   | { t: 'init', config: Config, role: Role, slot: number, generation: number, view: MachineView }
   | { t: 'ping', n: number }
-  | { t: 'stop', fast: boolean }
+  /**
+   * graceful (fast false): finish in-flight work; fast: cancel now. reason 'reload': an old
+   * generation after HUP: take no new work and finish what runs, with no deadline; a later
+   * 'shutdown' (TERM) or fast stop may follow and then wins.
+   */
+  | { t: 'stop', fast: boolean, reason?: StopReason }
   | { t: 'reopen' }
   | { t: 'view', view: MachineView }
 
 export type FromWorker =
-  | { t: 'ready', address?: string }
+  /** started; an http worker sends it only once its own /health probe over its TLS answered */
+  | { t: 'ready', address?: string, probe_ms?: number }
   | { t: 'pong', n: number }
   | { t: 'fatal', code: number, problems: string[] }
   /** a queue worker spawned / reaped a robot (its process group id = its pid) */

@@ -8,7 +8,11 @@ interface Command {
 }
 
 const COMMANDS: Record<string, Command> = {
-  start: { summary: 'run the supervisor in the foreground (systemd manages it; no daemon mode)', run: startCommand }
+  check: { summary: 'run the production checklist here (✓/✗/?, exit 1 on any ✗; --json for automation)', run: async (args) => await (await import('./check')).checkCommand(args) },
+  start: { summary: 'run the supervisor in the foreground (systemd manages it; no daemon mode)', run: startCommand },
+  reload: { summary: 'check the config, then HUP the supervisor (via pidfile) for a rolling reload', run: async (args) => await (await import('./reload')).reloadCommand(args) },
+  stop: { summary: 'stop the supervisor (via pidfile) gracefully, or --fast; waits until it exited', run: async (args) => await (await import('./stop')).stopCommand(args) },
+  status: { summary: 'show the supervisor, its workers and /ready (exit 0 ready, 1 degraded, 3 not running)', run: async (args) => await (await import('./status')).statusCommand(args) }
 }
 
 function usage (): string {

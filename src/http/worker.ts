@@ -6,6 +6,8 @@ import { connectRedis } from '../state/redis'
 import { makeKeys } from '../state/keys'
 import { buildApp } from './app'
 import { loadTls } from './tls'
+import { makeDrainer } from './drain'
+import { probeSelf } from './self-probe'
 
 async function start (ctx: WorkerContext): Promise<WorkerHandle> {
   const { config } = ctx
@@ -23,21 +25,18 @@ async function start (ctx: WorkerContext): Promise<WorkerHandle> {
     certificate: tls?.certificate,
     view: ctx.view
   })
+  const drainer = makeDrainer(app)
   await app.listen({ host: config.host, port: config.port, backlog: config.backlog })
   const address = app.server.address() as AddressInfo
-  ctx.logger.info({ address }, 'http worker listening')
+  // Ready means answering, not merely listening: the supervisor retires an old worker on it.
+  const probeMs = await probeSelf(app, tls?.options)
+  ctx.logger.info({ address, probe_ms: probeMs }, 'http worker listening and answering')
   return {
     address: `${address.address}:${address.port}`,
+    probeMs,
     reopenLogs: access.reopen,
     stop: async (fast) => {
-      if (!fast) {
-        const timer = setTimeout(() => app.server.closeAllConnections(), config.graceful_timeout_s * 1000)
-        await app.close()
-        clearTimeout(timer)
-      } else {
-        app.server.closeAllConnections()
-        await app.close().catch(() => {})
-      }
+      await (fast ? drainer.abort() : drainer.drain(config.graceful_timeout_s * 1000))
       redis.disconnect()
       access.flush()
     }
