@@ -7,6 +7,7 @@ import { Supervisor } from '../../cluster/supervisor'
 import { writePidfile } from '../../cluster/pidfile'
 import { startEmbeddedRedis, type EmbeddedRedis } from '../../cluster/embedded-redis'
 import { createNotifier, type Notifier } from '../../cluster/sd-notify'
+import { seriousStartupProblems } from '../check'
 
 /** Loads the configuration, printing one line per problem; undefined = exit 78. */
 export function loadOrReport (args: string[]): Loaded | undefined {
@@ -44,6 +45,9 @@ async function runSupervisor ({ config: fileConfig, configPath }: Loaded, reread
       config = Object.freeze({ ...config, redis_url: redis.url })
     }
     logger.info({ config_path: configPath, http_workers: config.http_workers, queue_workers: config.queue_workers }, 'supervisor starting')
+    // The production checklist's serious items (expired certificate, eviction, no AOF), one
+    // line each; not awaited: an unreachable Redis must not delay the start.
+    void seriousStartupProblems(config).then((lines) => { for (const line of lines) logger.warn(line) })
     const supervisor = new Supervisor({
       config,
       log: logger,

@@ -39,7 +39,7 @@ async function start (ctx: WorkerContext): Promise<WorkerHandle> {
   const notifier = notifyEnabled(config) ? startNotifier(config, logger, ctx.slot) : undefined
 
   const beat = (): void => {
-    redis.set(keys.heartbeat('queue', ctx.slot), JSON.stringify({ pid: process.pid, at: new Date().toISOString(), running: dispatcher.count }), 'PX', HEARTBEAT_MS * 3)
+    redis.set(keys.heartbeat('queue', ctx.slot, process.pid), JSON.stringify({ pid: process.pid, at: new Date().toISOString(), running: dispatcher.count }), 'PX', HEARTBEAT_MS * 3)
       .catch((err: unknown) => logger.warn({ err }, 'heartbeat to Redis failed'))
   }
   beat()
@@ -53,7 +53,7 @@ async function start (ctx: WorkerContext): Promise<WorkerHandle> {
       if (reason !== 'reload') await store.setDraining(true).catch(() => {})
       await dispatcher.stop(reason === 'reload' ? 'reload' : fast ? 'fast' : 'shutdown')
       await notifier?.stop(fast)
-      await redis.del(keys.heartbeat('queue', ctx.slot)).catch(() => {})
+      await redis.del(keys.heartbeat('queue', ctx.slot, process.pid)).catch(() => {})
       redis.disconnect()
     }
   }

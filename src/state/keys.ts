@@ -9,7 +9,8 @@ export function makeKeys (machineId: string) {
     prefix,
     /** any key of this runner: rr:<machine_id>:<part>:<part>... */
     key: (...parts: Array<string | number>): string => prefix + parts.join(':'),
-    heartbeat: (role: string, slot: number): string => `${prefix}heartbeat:${role}:${slot}`,
+    /** one per worker process: during a reload old and new workers of a slot both live */
+    heartbeat: (role: string, slot: number, pid: number): string => `${prefix}heartbeat:${role}:${slot}:${pid}`,
     /** execution record (hash); the Lua scripts get execPrefix to build it for popped ids */
     exec: (id: string): string => `${prefix}exec:${id}`,
     execPrefix: `${prefix}exec:`,
