@@ -13,6 +13,7 @@ import { Reload } from './reload'
 import { monotonicUsec, type Notifier } from './sd-notify'
 import { SystemdReport } from './systemd-report'
 import { forkWorker } from './fork'
+import { SupervisorMetrics } from './metrics'
 
 const HANDLED_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGHUP', 'SIGUSR1', 'SIGTTIN', 'SIGTTOU'] as const
 type HandledSignal = typeof HANDLED_SIGNALS[number]
@@ -62,6 +63,7 @@ export class Supervisor {
   private wakeUp: () => void = () => {}
   private viewQueued = false
   private readonly robots: RobotRegistry
+  private readonly metrics = new SupervisorMetrics()
   /** what STATUS= says beyond counts: a rejected config, a failed reload */
   private readonly notices: { config?: string, reload?: string } = {}
   private readonly systemd: SystemdReport
@@ -355,6 +357,12 @@ export class Supervisor {
           this.opts.onReady([...new Set(this.addresses.values())])
         }
         break
+      case 'metrics-req':
+        this.answerMetrics(worker, msg.id)
+        break
+      case 'metrics-json':
+        this.metrics.answered(worker, msg.id, msg.metrics)
+        break
       case 'robot':
         if (msg.event === 'started') this.robots.started(worker.process.pid!, msg.execution_id, msg.pgid)
         else this.robots.ended(worker.process.pid!, msg.execution_id)
@@ -370,6 +378,16 @@ export class Supervisor {
         break
     }
     this.wakeUp()
+  }
+
+  private answerMetrics (worker: Worker, id: number): void {
+    const slots = [...this.slots, ...this.retiring]
+    const restarts: Record<string, number> = { http: 0, queue: 0 }
+    for (const s of slots) restarts[s.role] += s.restarts
+    this.metrics.collect(slots, restarts, (w, collectId) => this.send(w, { t: 'metrics-collect', id: collectId })).then(
+      (text) => this.send(worker, { t: 'metrics', id, text }),
+      (err: Error) => this.send(worker, { t: 'metrics', id, error: err.message })
+    )
   }
 
   private onWorkerExit (worker: Worker, code: number | null, signal: string | null): void {

@@ -20,6 +20,7 @@ export const ERRORS = {
   RR_ROBOT_INVALID: { status: 422, message: 'The robot manifest is invalid' },
   RR_PATH_INVALID: { status: 400, message: 'The artifact path escapes the artifacts folder or is malformed' },
   RR_RATE_LIMITED: { status: 429, message: 'Rate limit exceeded' },
+  RR_METRICS_UNAVAILABLE: { status: 503, message: 'Worker metrics could not be collected' },
   RR_REDIS_UNAVAILABLE: { status: 503, message: 'Redis is not reachable' },
   RR_INTERNAL: { status: 500, message: 'Internal error' }
 } as const satisfies Record<string, { status: number, message: string }>

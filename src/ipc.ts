@@ -40,6 +40,10 @@ export type ToWorker =
   | { t: 'stop', fast: boolean, reason?: StopReason }
   | { t: 'reopen' }
   | { t: 'view', view: MachineView }
+  /** the supervisor collects this worker's metrics (prom-client JSON) */
+  | { t: 'metrics-collect', id: number }
+  /** answer to metrics-req: the whole machine's worker metrics, aggregated by the supervisor */
+  | { t: 'metrics', id: number, text?: string, error?: string }
 
 export type FromWorker =
   /** started; an http worker sends it only once its own /health probe over its TLS answered */
@@ -48,6 +52,10 @@ export type FromWorker =
   | { t: 'fatal', code: number, problems: string[] }
   /** a queue worker spawned / reaped a robot (its process group id = its pid) */
   | { t: 'robot', event: 'started' | 'ended', execution_id: string, pgid: number }
+  /** an http worker serving GET /metrics asks for every worker's metrics */
+  | { t: 'metrics-req', id: number }
+  /** this worker's prom-client metrics as JSON, for the supervisor to sum */
+  | { t: 'metrics-json', id: number, metrics: unknown[] }
 
 export const isMessage = (m: unknown): m is { t: string } =>
   typeof m === 'object' && m !== null && typeof (m as { t?: unknown }).t === 'string'

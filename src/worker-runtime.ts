@@ -1,6 +1,7 @@
 // What every worker process shares: wait for the supervisor's init message, start,
 // report ready, answer heartbeats, stop on request, and never outlive the supervisor.
 import type { Logger } from 'pino'
+import client from 'prom-client'
 import { secretValues } from './config/redact'
 import type { Config } from './config/settings'
 import { EX_CONFIG } from './config/load'
@@ -95,6 +96,9 @@ export function runWorker (role: Role, start: (ctx: WorkerContext) => Promise<Wo
       }
       case 'ping': send({ t: 'pong', n: msg.n }); break
       case 'view': view = msg.view; break
+      case 'metrics-collect':
+        client.register.getMetricsAsJSON().then((metrics) => send({ t: 'metrics-json', id: msg.id, metrics }), () => send({ t: 'metrics-json', id: msg.id, metrics: [] }))
+        break
       case 'reopen':
         appLog?.reopen()
         handle?.reopenLogs?.()

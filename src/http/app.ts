@@ -18,6 +18,10 @@ import { executionsRoutes } from './routes/executions'
 import { logsRoutes } from './routes/logs'
 import { artifactsRoutes } from './routes/artifacts'
 import { ExecutionStore } from '../state/executions'
+import swagger from '@fastify/swagger'
+import { metricsRoutes } from './routes/metrics'
+import { openapiRoutes, OPENAPI_OPTIONS } from './routes/openapi'
+import { httpDuration, httpRequests } from '../metrics/worker-metrics'
 import type { MachineView } from '../ipc'
 import { rrError } from '../errors'
 
@@ -50,6 +54,8 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
   }) as unknown as FastifyInstance
 
   installErrorHandling(app)
+  // Collects every route's schema as it is added; served at /api/openapi.json.
+  await app.register(swagger, OPENAPI_OPTIONS)
   await app.register(helmet, { global: true })
   await app.register(rateLimit, {
     global: true,
@@ -64,6 +70,9 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
   })
 
   app.addHook('onResponse', async (req, reply) => {
+    const route = req.routeOptions.url ?? 'unmatched'
+    httpRequests.inc({ route, method: req.method, status: String(reply.statusCode) })
+    httpDuration.observe({ route, method: req.method }, reply.elapsedTime / 1000)
     const socket = req.raw.socket as TLSSocket
     deps.accessLog.info({
       method: req.method,
@@ -92,6 +101,11 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
     executionsRoutes(api, { config, store })
     logsRoutes(api, { config, keys: deps.keys, redis: deps.redis, store })
     artifactsRoutes(api, { config, store })
+    openapiRoutes(api, app)
   }, { prefix: '/api' })
+  await app.register(async (root) => {
+    root.addHook('onRequest', authenticate)
+    metricsRoutes(root, { redis: deps.redis, keys: deps.keys, certificateDaysLeft: deps.certificate?.days_left })
+  })
   return app
 }

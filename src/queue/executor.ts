@@ -13,6 +13,7 @@ import { loadRobot } from './catalogue'
 import { EXECUTION_MARKER, executionAlive, signalExecution } from './kill'
 import { LogWriter } from './log-writer'
 import { readRfResult } from './rf-result'
+import { dispatchLatency, executionsFinished, executionsStarted } from '../metrics/worker-metrics'
 
 export type StopReason = 'cancelled' | 'timed_out' | 'shutdown'
 
@@ -45,7 +46,7 @@ export class Execution {
       // A runner-side failure (disk full, unreadable robot folder) must still end the record.
       deps.logger.error({ err, execution_id: record.id }, 'execution failed unexpectedly')
       if (this.child?.pid !== undefined) signalExecution(this.id, this.child.pid, 'SIGKILL')
-      await deps.store.finish(this.id, 'failed', { error: `runner error: ${err instanceof Error ? err.message : String(err)}` }).catch(() => {})
+      await this.end('failed', { error: `runner error: ${err instanceof Error ? err.message : String(err)}` }).catch(() => {})
     })
   }
 
@@ -78,7 +79,7 @@ export class Execution {
     const { config, store, keys, redis } = this.deps
     const robot = loadRobot(config.robots_dir, this.record.robot)
     if (robot === undefined || !robot.valid) {
-      await store.finish(this.id, 'failed', { error: robot === undefined ? 'robot not found' : `invalid robot manifest: ${robot.error}` })
+      await this.end('failed', { error: robot === undefined ? 'robot not found' : `invalid robot manifest: ${robot.error}` })
       return
     }
     const dir = executionDir(config, this.id)
@@ -123,13 +124,16 @@ export class Execution {
       const err = await spawnError
       log.note(`cannot start: ${err.message}`)
       await log.end()
-      await store.finish(this.id, 'failed', { error: `cannot start ${cmd}: ${(err as NodeJS.ErrnoException).code ?? err.message}` })
+      await this.end('failed', { error: `cannot start ${cmd}: ${(err as NodeJS.ErrnoException).code ?? err.message}` })
       return
     }
     const pgid = child.pid
     this.deps.report('started', this.id, pgid)
     // started_at becomes the spawn time (the claim set it a few ms earlier).
-    await store.annotate(this.id, { pid: pgid, started_at: new Date().toISOString() })
+    const spawnedAt = new Date()
+    executionsStarted.inc({ robot: this.record.robot })
+    dispatchLatency.observe(Math.max(0, spawnedAt.getTime() - Date.parse(this.record.created_at)) / 1000)
+    await store.annotate(this.id, { pid: pgid, started_at: spawnedAt.toISOString() })
     const timeout = setTimeout(() => this.stop('timed_out'), this.record.timeout_s * 1000)
     // A cancel that arrived before we were listening is in the record.
     if (this.stopReason !== undefined) {
@@ -159,12 +163,17 @@ export class Execution {
     if (this.stopReason !== undefined) {
       await this.finishAs(this.stopReason === 'timed_out' ? 'timed_out' : 'cancelled', fields)
     } else {
-      await store.finish(this.id, code === 0 ? 'succeeded' : 'failed', fields)
+      await this.end(code === 0 ? 'succeeded' : 'failed', fields)
     }
   }
 
   private async finishAs (status: ExecutionStatus, fields: Partial<ExecutionRecord>): Promise<void> {
     const error = this.stopReason === 'shutdown' ? 'shutdown' : this.stopReason === 'timed_out' ? `timed out after ${this.record.timeout_s} s` : 'cancelled by request'
-    await this.deps.store.finish(this.id, status, { ...fields, error })
+    await this.end(status, { ...fields, error })
+  }
+
+  private async end (status: ExecutionStatus, fields: Partial<ExecutionRecord>): Promise<void> {
+    const done = await this.deps.store.finish(this.id, status, fields)
+    if (done !== undefined) executionsFinished.inc({ robot: this.record.robot, status })
   }
 }

@@ -4,6 +4,7 @@
 import fs from 'node:fs'
 import type { ExecutorDeps } from './executor'
 import { signalExecution } from './kill'
+import { executionsFinished } from '../metrics/worker-metrics'
 
 function isQueueWorker (pid: number | null): boolean {
   if (pid === null) return false
@@ -22,6 +23,7 @@ export async function reapLost ({ store, logger }: ExecutorDeps): Promise<void> 
     signalExecution(record.id, record.pid ?? undefined, 'SIGKILL')
     const retry = record.attempt <= record.retries
     const done = await store.finish(record.id, 'lost', { error: `queue worker ${String(record.worker_pid)} died while running it` }, retry)
+    if (done !== undefined) executionsFinished.inc({ robot: record.robot, status: 'lost' })
     if (done !== undefined) logger.warn({ execution_id: record.id, worker_pid: record.worker_pid, retry }, 'execution lost')
   }
 }
