@@ -8,7 +8,7 @@ import type { Logger } from 'pino'
 import type { TLSSocket, TlsOptions } from 'node:tls'
 import type { Config } from '../config/settings'
 import type { Keys } from '../state/keys'
-import { makeAuthHook, clientKey } from './auth'
+import { makeAuthHook, clientKey, peerInfo } from './auth'
 import { installErrorHandling } from './error-handler'
 import { healthRoutes } from './routes/health'
 import { statusRoutes, type StatusDeps } from './routes/status'
@@ -80,7 +80,7 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
       status: reply.statusCode,
       ms: Math.round(reply.elapsedTime * 100) / 100,
       remote: req.ip,
-      client_cert: socket.authorized === true ? socket.getPeerCertificate().subject?.CN : undefined
+      client_cert: peerInfo(socket).cn
     })
   })
 

@@ -19,12 +19,27 @@ export function makeAuthHook (token: string, requireClientCert: boolean) {
   }
 }
 
+interface PeerInfo { key?: string, cn?: string }
+
+// getPeerCertificate() builds a fresh JS object from the X509 on every call (tens of µs);
+// the peer of a TLS connection never changes, so it is read once per connection.
+const peers = new WeakMap<TLSSocket, PeerInfo>()
+
+export function peerInfo (socket: TLSSocket): PeerInfo {
+  let info = peers.get(socket)
+  if (info === undefined) {
+    info = {}
+    if (socket.authorized === true) {
+      const cert = socket.getPeerCertificate()
+      if (cert.fingerprint256) info.key = `cert:${cert.fingerprint256}`
+      info.cn = typeof cert.subject?.CN === 'string' ? cert.subject.CN : undefined
+    }
+    peers.set(socket, info)
+  }
+  return info
+}
+
 /** The rate-limit identity of a client: its certificate fingerprint, else its IP. */
 export function clientKey (req: FastifyRequest): string {
-  const socket = req.raw.socket as TLSSocket
-  if (socket.authorized === true) {
-    const fp = socket.getPeerCertificate().fingerprint256
-    if (fp) return `cert:${fp}`
-  }
-  return `ip:${req.ip}`
+  return peerInfo(req.raw.socket as TLSSocket).key ?? `ip:${req.ip}`
 }
