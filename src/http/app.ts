@@ -1,7 +1,6 @@
 // The Fastify application factory: TLS, security headers, shared rate limit, auth,
 // error envelope and routes. It knows nothing about processes; src/http/worker.ts runs it.
 import Fastify, { LogController, type FastifyInstance } from 'fastify'
-import helmet from '@fastify/helmet'
 import rateLimit from '@fastify/rate-limit'
 import type Redis from 'ioredis'
 import type { Logger } from 'pino'
@@ -10,6 +9,7 @@ import type { Config } from '../config/settings'
 import type { Keys } from '../state/keys'
 import { makeAuthHook, clientKey, peerInfo } from './auth'
 import { installErrorHandling } from './error-handler'
+import { securityHeaders } from './security-headers'
 import { healthRoutes } from './routes/health'
 import { statusRoutes, type StatusDeps } from './routes/status'
 import { workersRoutes } from './routes/workers'
@@ -56,7 +56,7 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
   installErrorHandling(app)
   // Collects every route's schema as it is added; served at /api/openapi.json.
   await app.register(swagger, OPENAPI_OPTIONS)
-  await app.register(helmet, { global: true })
+  securityHeaders(app)
   await app.register(rateLimit, {
     global: true,
     max: config.rate_limit.max,

@@ -28,6 +28,9 @@ export interface ExecutorDeps {
 }
 
 const CLOSE_WAIT_MS = 2000
+const PIPE_GRACE_MS = 50
+
+const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 const KILL_POLL_MS = 100
 
 export function executionDir (config: Config, id: string): string {
@@ -85,15 +88,15 @@ export class Execution {
     const dir = executionDir(config, this.id)
     const artifacts = path.join(dir, 'artifacts')
     const paramsFile = path.join(dir, 'params.json')
-    await fs.rm(artifacts, { recursive: true, force: true })
+    // A retry starts with a fresh artifacts folder; a first attempt has none to remove.
+    if (this.record.attempt > 1) await fs.rm(artifacts, { recursive: true, force: true })
     await fs.mkdir(artifacts, { recursive: true })
-    await fs.writeFile(paramsFile, JSON.stringify(this.record.params), { mode: 0o600 })
-
     const log = new LogWriter(path.join(dir, 'output.log'), redis, keys.log(this.id), config.max_log_bytes, Object.values(this.secrets), (pause) => {
       if (pause) { this.child?.stdout?.pause(); this.child?.stderr?.pause() } else { this.child?.stdout?.resume(); this.child?.stderr?.resume() }
     })
     this.log = log
-    await log.open()
+    // Independent file work in parallel: each costs a thread-pool round trip and a disk write.
+    await Promise.all([fs.writeFile(paramsFile, JSON.stringify(this.record.params), { mode: 0o600 }), log.open()])
     log.note(`attempt ${this.record.attempt}: ${robot.manifest.command.join(' ')}`)
 
     const env: NodeJS.ProcessEnv = {
@@ -147,11 +150,16 @@ export class Execution {
     const { code, signal } = await exited
     clearTimeout(timeout)
     clearTimeout(this.killTimer)
-    // The robot is done: whatever it left behind (group members, escaped daemons) is an orphan.
-    signalExecution(this.id, pgid, 'SIGKILL')
-    // Read the output to the end before the final status (bounded: a pipe inherited by
-    // something we could not kill must not hold the status forever).
-    await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, CLOSE_WAIT_MS))])
+    // The robot is done: what it left in its group is an orphan. Killing the group is cheap;
+    // the /proc scan for escaped processes (by marker) runs here only if something still
+    // holds the pipes, and otherwise after the final status, off the dispatch path.
+    try { process.kill(-pgid, 'SIGKILL') } catch { /* group already empty */ }
+    if (!await Promise.race([closed.then(() => true), delay(PIPE_GRACE_MS).then(() => false)])) {
+      signalExecution(this.id, pgid, 'SIGKILL')
+      // Read the output to the end before the final status (bounded: a pipe inherited by
+      // something we could not kill must not hold the status forever).
+      await Promise.race([closed, delay(CLOSE_WAIT_MS)])
+    }
     child.stdout!.destroy()
     child.stderr!.destroy()
     log.note(signal !== null ? `ended by ${signal}` : `exit code ${String(code)}`)
@@ -165,6 +173,7 @@ export class Execution {
     } else {
       await this.end(code === 0 ? 'succeeded' : 'failed', fields)
     }
+    setImmediate(() => signalExecution(this.id, undefined, 'SIGKILL'))
   }
 
   private async finishAs (status: ExecutionStatus, fields: Partial<ExecutionRecord>): Promise<void> {
