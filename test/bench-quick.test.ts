@@ -3,9 +3,9 @@
 // Speed is never asserted here (STYLE.md): only that each measurement produced numbers.
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import fs from 'node:fs'
 import path from 'node:path'
 import t from 'tap'
+import { pidsWithEnv } from './helpers/procs'
 
 const ROOT = path.resolve(__dirname, '..')
 const NAMES = ['throughput', 'dispatch', 'burst', 'availability', 'memory', 'logs']
@@ -16,22 +16,6 @@ function numbers (v: unknown): number[] {
   if (Array.isArray(v)) return v.flatMap(numbers)
   if (v !== null && typeof v === 'object') return Object.values(v).flatMap(numbers)
   return []
-}
-
-/** live pids whose environment has NAME=value. */
-function markedPids (name: string, value: string): number[] {
-  const needle = `${name}=${value}\0`
-  const out: number[] = []
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue
-    try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8')
-      if (stat[stat.lastIndexOf(')') + 2] === 'Z') continue
-      const env = fs.readFileSync(`/proc/${entry}/environ`, 'utf8')
-      if (env.startsWith(needle) || env.includes('\0' + needle)) out.push(Number(entry))
-    } catch { /* gone, or not ours */ }
-  }
-  return out
 }
 
 t.setTimeout(900_000)
@@ -67,7 +51,7 @@ t.test('scripts/bench/run --quick: a JSON line with numbers per measurement', as
   for (let n = 1; n <= NAMES.length; n++) t.match(out, new RegExp(`^\\| ${n} \\| .*\\|$`, 'm'), `table row ${n}`)
   t.match(out, /^machine: \d+ cpus/m, 'the machine it ran on')
 
-  const left = markedPids('BENCH_RUN_MARKER', marker)
+  const left = pidsWithEnv('BENCH_RUN_MARKER', marker)
   t.same(left, [], 'no process of the suite is left')
   for (const pid of left) { try { process.kill(pid, 'SIGKILL') } catch { /* gone */ } }
 })

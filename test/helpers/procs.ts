@@ -17,7 +17,12 @@ export function groupMembers (pgid: number): number[] {
 
 /** live pids whose environment has RR_EXECUTION_ID=<id>. */
 export function markedProcesses (executionId: string): number[] {
-  const needle = `RR_EXECUTION_ID=${executionId}\0`
+  return pidsWithEnv('RR_EXECUTION_ID', executionId)
+}
+
+/** live pids whose environment has NAME=value. */
+export function pidsWithEnv (name: string, value: string): number[] {
+  const needle = `${name}=${value}\0`
   const out: number[] = []
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue
@@ -26,7 +31,7 @@ export function markedProcesses (executionId: string): number[] {
       if (stat[stat.lastIndexOf(')') + 2] === 'Z') continue
       const env = fs.readFileSync(`/proc/${entry}/environ`, 'utf8')
       if (env.startsWith(needle) || env.includes('\0' + needle)) out.push(Number(entry))
-    } catch { /* gone */ }
+    } catch { /* gone, or not ours */ }
   }
   return out
 }
