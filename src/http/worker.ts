@@ -9,6 +9,8 @@ import { loadTls } from './tls'
 import { makeDrainer } from './drain'
 import { probeSelf } from './self-probe'
 
+const HANDOFF_GRACE_MS = 1000
+
 async function start (ctx: WorkerContext): Promise<WorkerHandle> {
   const { config } = ctx
   const keys = makeKeys(config.machine_id)
@@ -39,6 +41,11 @@ async function start (ctx: WorkerContext): Promise<WorkerHandle> {
       await (fast ? drainer.abort() : drainer.drain(config.graceful_timeout_s * 1000))
       redis.disconnect()
       access.flush()
+      // The cluster primary may have handed us a connection just before it read our 'close':
+      // stay on the IPC channel a moment so Node's cluster answers it 'not accepted' and the
+      // primary gives it to another worker. Exiting at once loses that handoff, and its
+      // client waits for a TLS handshake that never comes.
+      if (!fast) await new Promise((resolve) => setTimeout(resolve, HANDOFF_GRACE_MS))
     }
   }
 }
