@@ -2,48 +2,20 @@
 // a key that does not match, self-signed, a world-readable key. Each is a ✗ (or a warning)
 // and the exit code follows. No redis_url: the embedded Redis needs no server for check.
 import t from 'tap'
-import { execFileSync, spawnSync } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { seriousStartupProblems } from '../src/check'
 import { loadConfig } from '../src/config/load'
 import { makeCerts, type Certs } from './helpers/certs'
-import { freePort } from './helpers/free-port'
-import { MAIN, cleanTapEnv, nodeCommand } from './helpers/runner'
+import { runCheck, failedIds, exitFor, type CheckRun } from './helpers/check'
 import { tmpDir } from './helpers/tmp'
-
-interface Item { id: string, title: string, status: string, reason: string, fix: string | null }
 
 const certs = makeCerts(t, 825)
 
-async function check (t: tap.Test, overrides: Record<string, unknown>): Promise<{ code: number | null, items: Map<string, Item>, configPath: string }> {
-  const dir = tmpDir(t, 'rr-check')
-  const config = {
-    machine_id: 'check-certs',
-    license_key: 'LICENSE-SECRET-123',
-    token: 'tok-' + 'x'.repeat(40),
-    host: '127.0.0.1',
-    port: await freePort(),
-    cert_file: certs.cert,
-    key_file: certs.key,
-    ca_cert: certs.ca,
-    data_dir: path.join(dir, 'data'),
-    log_file: '-',
-    access_log: '-',
-    ...overrides
-  }
-  const configPath = path.join(dir, 'config.json')
-  fs.writeFileSync(configPath, JSON.stringify(config))
-  const env = cleanTapEnv(Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('RR_'))))
-  const res = spawnSync(...nodeCommand([MAIN, 'check', '--config', configPath, '--json']), { cwd: dir, env, encoding: 'utf8', timeout: 30_000 })
-  t.equal(res.stderr, '', 'nothing on stderr')
-  const items = JSON.parse(res.stdout) as Item[]
-  return { code: res.status, items: new Map(items.map((i) => [i.id, i])), configPath }
-}
-
-// On a machine running systemd without our unit installed, that item is rightly ✗: tests ignore it.
-const failed = (items: Map<string, Item>): string[] => [...items.values()].filter((i) => i.status === 'fail' && i.id !== 'systemd').map((i) => i.id)
-const exitFor = (items: Map<string, Item>): number => [...items.values()].some((i) => i.status === 'fail') ? 1 : 0
+const check = (t: tap.Test, overrides: Record<string, unknown>): Promise<CheckRun> =>
+  runCheck(t, overrides, { certs, machineId: 'check-certs', token: 'tok-' + 'x'.repeat(40), licenseKey: 'LICENSE-SECRET-123' })
+const failed = failedIds
 
 /** A certificate for the test CA's server key, valid between two dates in the past: openssl 3.0's x509 cannot, `openssl ca` can. */
 function issuePast (c: Certs, dir: string, start: string, end: string): string {

@@ -2,8 +2,6 @@
 // answering) fails, the port is judged by who holds it, a broken config is an item and not a
 // crash, no secret is ever printed, and the serious failures come back for the start-up log.
 import t from 'tap'
-import { spawnSync } from 'node:child_process'
-import fs from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
 import { seriousStartupProblems } from '../src/check'
@@ -11,48 +9,17 @@ import { loadConfig } from '../src/config/load'
 import { makeCerts } from './helpers/certs'
 import { freePort } from './helpers/free-port'
 import { startRedis } from './helpers/redis'
-import { MAIN, cleanTapEnv, nodeCommand, startRunner } from './helpers/runner'
+import { startRunner } from './helpers/runner'
+import { runCheck, failedIds, exitFor, type CheckRun } from './helpers/check'
 import { tmpDir } from './helpers/tmp'
-
-interface Item { id: string, title: string, status: string, reason: string, fix: string | null }
-interface Run { code: number | null, stdout: string, items: Map<string, Item>, configPath: string }
 
 const certs = makeCerts(t, 825)
 const TOKEN = 'tok-' + 'S'.repeat(40)
 const LICENSE = 'LICENSE-SECRET-123'
 
-async function check (t: tap.Test, overrides: Record<string, unknown>, opts: { json?: boolean, configPath?: string } = {}): Promise<Run> {
-  const dir = tmpDir(t, 'rr-check')
-  let configPath = opts.configPath
-  if (configPath === undefined) {
-    configPath = path.join(dir, 'config.json')
-    fs.writeFileSync(configPath, JSON.stringify({
-      machine_id: 'check-test',
-      license_key: LICENSE,
-      token: TOKEN,
-      host: '127.0.0.1',
-      port: await freePort(),
-      cert_file: certs.cert,
-      key_file: certs.key,
-      ca_cert: certs.ca,
-      data_dir: path.join(dir, 'data'),
-      // Logs to standard output need no logrotate file, which this machine may not have.
-      log_file: '-',
-      access_log: '-',
-      ...overrides
-    }))
-  }
-  const env = cleanTapEnv(Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('RR_'))))
-  const args = [MAIN, 'check', '--config', configPath, ...(opts.json === false ? [] : ['--json'])]
-  const res = spawnSync(...nodeCommand(args), { cwd: dir, env, encoding: 'utf8', timeout: 30_000 })
-  t.equal(res.stderr, '', 'nothing on stderr')
-  const items = opts.json === false ? [] : JSON.parse(res.stdout) as Item[]
-  return { code: res.status, stdout: res.stdout, items: new Map(items.map((i) => [i.id, i])), configPath }
-}
-
-// On a machine running systemd without our unit installed, that item is rightly ✗: tests ignore it.
-const failed = (items: Map<string, Item>): string[] => [...items.values()].filter((i) => i.status === 'fail' && i.id !== 'systemd').map((i) => i.id)
-const exitFor = (items: Map<string, Item>): number => [...items.values()].some((i) => i.status === 'fail') ? 1 : 0
+const check = (t: tap.Test, overrides: Record<string, unknown>, opts: { json?: boolean, configPath?: string } = {}): Promise<CheckRun> =>
+  runCheck(t, overrides, { certs, machineId: 'check-test', token: TOKEN, licenseKey: LICENSE, ...opts })
+const failed = failedIds
 const REDIS_IDS = ['redis.reachable', 'redis.version', 'redis.aof', 'redis.password', 'redis.eviction', 'redis.dir']
 
 t.test('a good setup: ✓ everywhere but what this machine cannot tell; exit 0', async (t) => {
